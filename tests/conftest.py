@@ -1,0 +1,159 @@
+"""Fixtures: an app on SQLite + embedded queue by default, or on PostgreSQL + Redis when
+DATABASE_URL and REDIS_URL are set (as `make test` and `.ci/run` do for the second pass)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import login, make_partner, make_user
+
+from webapp import create_app
+from webapp.crypto import generate_master_key
+from webapp.db import create_tables, db, drop_tables
+from webapp.models import MODELS
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE_DATABASE = os.environ.get("DATABASE_URL", "")
+SERVICE_REDIS = os.environ.get("REDIS_URL", "")
+MASTER_KEY = generate_master_key()
+
+
+def pytest_report_header(config):
+    database = "PostgreSQL " + SERVICE_DATABASE if SERVICE_DATABASE else "SQLite (temporary file)"
+    redis = "Redis " + SERVICE_REDIS + " with rq worker processes" if SERVICE_REDIS else "embedded"
+    return [f"backend: database {database}; queue {redis}"]
+
+
+@pytest.fixture(scope="session")
+def _schema():
+    if SERVICE_DATABASE:
+        app = create_app(_config(SERVICE_DATABASE))
+        with app.app_context():
+            drop_tables()
+            create_tables()
+    return SERVICE_DATABASE
+
+
+def _config(database_url, **extra):
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret",
+        "ENCRYPTION_KEY": MASTER_KEY,
+        "WTF_CSRF_ENABLED": False,
+        "REDIS_URL": SERVICE_REDIS or None,
+        "SUPPORT_EMAIL": "support@example.test",
+    }
+    config.update(extra)
+    return config
+
+
+@pytest.fixture
+def app_config():
+    """Per-test overrides of the app configuration (override this fixture in a module)."""
+    return {}
+
+
+@pytest.fixture
+def app(_schema, tmp_path, app_config):
+    url = SERVICE_DATABASE or f"sqlite:///{tmp_path / 'test.db'}"
+    app = create_app(_config(url, **app_config))
+    with app.app_context():
+        if SERVICE_DATABASE:
+            names = ", ".join(f'"{m._meta.table_name}"' for m in MODELS)
+            with db.connection_context():
+                db.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        else:
+            create_tables()
+        if SERVICE_REDIS:
+            app.extensions["queue"].connection.flushdb()
+    yield app
+    embedded = app.extensions["embedded_worker"]
+    if embedded is not None:
+        embedded.stop()
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def database(app):
+    """A connection for the test body itself, for arranging rows and checking them."""
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        yield db
+        if not db.is_closed():
+            db.close()
+
+
+@pytest.fixture
+def partner(database):
+    return make_partner()
+
+
+@pytest.fixture
+def admin(partner):
+    return make_user("admin@acme.test", partner, "admin", integration_access=True)
+
+
+@pytest.fixture
+def admin_client(client, admin):
+    login(client, admin.email)
+    return client
+
+
+@pytest.fixture
+def workers(app):
+    """Real `rq worker` processes when Redis is configured; the embedded worker otherwise."""
+    processes = []
+    if SERVICE_REDIS:
+        env = dict(
+            os.environ,
+            DATABASE_URL=SERVICE_DATABASE,
+            REDIS_URL=SERVICE_REDIS,
+            ENCRYPTION_KEY=MASTER_KEY,
+            SECRET_KEY="test-secret",
+        )
+        for _ in range(2):
+            processes.append(
+                subprocess.Popen(
+                    [str(Path(sys.executable).parent / "rq"), "worker", *worker_arguments()],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
+            )
+    yield processes
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def worker_arguments():
+    """The worker command line that README documents, minus the executable."""
+    return [
+        "--url",
+        SERVICE_REDIS,
+        "--worker-class",
+        "webapp.queue.AppWorker",
+        "--serializer",
+        "rq.serializers.JSONSerializer",
+        "--disable-job-desc-logging",
+        "--with-scheduler",
+        "default",
+    ]
+
+
+def sqlite_only():
+    return pytest.mark.skipif(bool(SERVICE_DATABASE), reason="SQLite-specific")

@@ -1,0 +1,94 @@
+from helpers import login, make_partner, make_user
+
+from webapp.models import MonitoredDomain, Organization
+
+
+def _tile(client):
+    page = client.get("/my-organization")
+    assert page.status_code == 200
+    return page.get_data(as_text=True)
+
+
+def test_admin_with_integration_access_sees_the_tile_to_connect(admin_client):
+    page = _tile(admin_client)
+    assert "IT Glue Integration" in page
+    assert "Not connected" in page
+    assert "support@example.test" not in page
+
+
+def test_admin_without_integration_access_sees_the_support_contact(client, partner):
+    make_user("plain-admin@acme.test", partner, "admin", integration_access=False)
+    login(client, "plain-admin@acme.test")
+    page = _tile(client)
+    assert "not enabled for integration access" in page
+    assert "mailto:support@example.test" in page
+    assert "New Integration" not in page
+
+
+def test_partner_user_sees_a_read_only_tile(client, partner):
+    make_user("user@acme.test", partner, "user", integration_access=True)
+    login(client, "user@acme.test")
+    page = _tile(client)
+    assert "Only a partner admin can set up the IT Glue integration." in page
+
+
+def test_partner_user_cannot_reach_support_pages(client, partner):
+    make_user("user@acme.test", partner, "user")
+    login(client, "user@acme.test")
+    assert client.get("/system").status_code == 403
+    assert client.post("/system/ping").status_code == 403
+
+
+def test_tile_alone_is_embeddable_only_by_configured_ancestors(admin_client):
+    response = admin_client.get("/integrations/itglue/tile")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'id="itglue-tile"' in page and "top-bar" not in page
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_organizations_page_lists_own_organizations_with_domains_and_licenses(
+    admin_client, partner
+):
+    org = Organization.create(partner=partner, name="Bluewater <Dental>")
+    MonitoredDomain.create(partner=partner, organization=org, name="bluewater.example")
+    other = make_partner("Other MSP")
+    hidden = Organization.create(partner=other, name="Secret Client")
+    MonitoredDomain.create(partner=other, organization=hidden, name="secret.example")
+    page = admin_client.get("/organizations").get_data(as_text=True)
+    assert "Bluewater &lt;Dental&gt;" in page and "bluewater.example" in page
+    assert "Secret Client" not in page and "secret.example" not in page
+    assert "<strong>1</strong> of 10 domain licenses used" in page
+    assert "<strong>9</strong> available" in page
+
+
+def test_another_partners_organization_answers_404(admin_client, partner):
+    mine = Organization.create(partner=partner, name="Mine")
+    theirs = Organization.create(partner=make_partner("Other MSP"), name="Theirs")
+    assert admin_client.get(f"/organizations/{mine.id}").status_code == 200
+    response = admin_client.get(f"/organizations/{theirs.id}")
+    assert response.status_code == 404
+    assert "Theirs" not in response.get_data(as_text=True)
+    assert admin_client.get("/organizations/99999999").status_code == 404
+    assert admin_client.get("/organizations/abc").status_code == 404
+
+
+def test_organizations_page_paginates_and_ignores_bad_page_numbers(admin_client, partner):
+    Organization.insert_many(
+        [{"partner": partner, "name": f"Org {i:03}"} for i in range(120)]
+    ).execute()
+    assert "Page 1 of 3" in admin_client.get("/organizations").get_data(as_text=True)
+    assert "Org 100" in admin_client.get("/organizations?page=3").get_data(as_text=True)
+    for bad in ("0", "-1", "x", "999999999999"):
+        assert admin_client.get(f"/organizations?page={bad}").status_code == 200
+
+
+def test_security_headers_on_pages(admin_client):
+    response = admin_client.get("/organizations")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "HX-Request" in response.headers["Vary"]

@@ -1,0 +1,1 @@
+"""IT Glue: the HTTP client and the local sandbox that imitates the API."""
