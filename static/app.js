@@ -4,7 +4,10 @@
 
   function openDialogs(root) {
     root.querySelectorAll("dialog[data-open-modal]").forEach(function (dialog) {
-      if (dialog.open) return;
+      if (dialog.dataset.modal === "on") return;
+      // Rendered open for browsers without JavaScript; reopen it as a real modal.
+      if (dialog.open) dialog.close();
+      dialog.dataset.modal = "on";
       dialog.returnFocusTo = document.activeElement;
       dialog.showModal();
       var first = dialog.querySelector("[autofocus], input, select, button");
@@ -40,6 +43,20 @@
     }
   }, true);
 
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest("[data-select-page]");
+    if (!all) return;
+    all.form.querySelectorAll("input[name=selected]").forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+
+  function revealScripted(root) {
+    root.querySelectorAll("[data-select-page][hidden]").forEach(function (el) {
+      el.hidden = false;
+    });
+  }
+
   function hideToasts(root) {
     root.querySelectorAll(".toast").forEach(function (toast) {
       setTimeout(function () { toast.remove(); }, 6000);
@@ -48,10 +65,13 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     openDialogs(document);
+    revealScripted(document);
     hideToasts(document);
   });
   document.addEventListener("htmx:load", function (event) {
-    openDialogs(event.target.parentNode || document);
-    hideToasts(event.target.parentNode || document);
+    var root = event.target.parentNode || document;
+    openDialogs(root);
+    revealScripted(root);
+    hideToasts(root);
   });
 })();

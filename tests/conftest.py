@@ -4,15 +4,19 @@ DATABASE_URL and REDIS_URL are set (as `make test` and `.ci/run` do for the seco
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from helpers import login, make_partner, make_user
+from werkzeug.serving import make_server
 
 from webapp import create_app
 from webapp.crypto import generate_master_key
 from webapp.db import create_tables, db, drop_tables
-from webapp.models import MODELS
+from webapp.itglue.sandbox.app import create_sandbox, sandbox_keys
+from webapp.models import MODELS, ProtectedDomain
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_DATABASE = os.environ.get("DATABASE_URL", "")
@@ -27,6 +31,23 @@ def pytest_report_header(config):
 
 
 @pytest.fixture(scope="session")
+def sandbox():
+    """The IT Glue sandbox as a real local server, shared by the session (one party we simulate)."""
+    sandbox = create_sandbox(orgs=40, domains_per_org=2, seed=7)
+    server = make_server("127.0.0.1", 0, sandbox, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    yield SimpleNamespace(
+        app=sandbox,
+        url=url,
+        keys=sandbox_keys(sandbox),
+        urls={region: f"{url}/{region}" for region in ("us", "eu", "au")},
+    )
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
 def _schema():
     if SERVICE_DATABASE:
         app = create_app(_config(SERVICE_DATABASE))
@@ -36,8 +57,9 @@ def _schema():
     return SERVICE_DATABASE
 
 
-def _config(database_url, **extra):
-    config = {
+def _config(database_url, urls=None, **extra):
+    config = {f"ITGLUE_URL_{region.upper()}": url for region, url in (urls or {}).items()}
+    config |= {
         "TESTING": True,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret",
@@ -57,9 +79,9 @@ def app_config():
 
 
 @pytest.fixture
-def app(_schema, tmp_path, app_config):
+def app(_schema, sandbox, tmp_path, app_config):
     url = SERVICE_DATABASE or f"sqlite:///{tmp_path / 'test.db'}"
-    app = create_app(_config(url, **app_config))
+    app = create_app(_config(url, sandbox.urls, **app_config))
     with app.app_context():
         if SERVICE_DATABASE:
             names = ", ".join(f'"{m._meta.table_name}"' for m in MODELS)
@@ -67,6 +89,8 @@ def app(_schema, tmp_path, app_config):
                 db.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
         else:
             create_tables()
+        with db.connection_context():
+            ProtectedDomain.seed()
         if SERVICE_REDIS:
             app.extensions["queue"].connection.flushdb()
     yield app
@@ -109,7 +133,7 @@ def admin_client(client, admin):
 
 
 @pytest.fixture
-def workers(app):
+def workers(app, sandbox):
     """Real `rq worker` processes when Redis is configured; the embedded worker otherwise."""
     processes = []
     if SERVICE_REDIS:
@@ -119,6 +143,8 @@ def workers(app):
             REDIS_URL=SERVICE_REDIS,
             ENCRYPTION_KEY=MASTER_KEY,
             SECRET_KEY="test-secret",
+            SUPPORT_EMAIL="support@example.test",
+            **{f"ITGLUE_URL_{region.upper()}": url for region, url in sandbox.urls.items()},
         )
         for _ in range(2):
             processes.append(

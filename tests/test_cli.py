@@ -101,7 +101,7 @@ def test_grant_integration_access_to_unknown_user_fails(cli):
 
 
 def test_protected_domains_add_remove_list(cli):
-    assert ProtectedDomain.select().count() == 0
+    ProtectedDomain.delete().execute()
     assert (
         cli(
             "protected-domains", "add", "Example-Mail.COM.", "https://www.webmail.example/x"
@@ -123,6 +123,7 @@ def test_protected_domains_add_remove_list(cli):
 
 
 def test_init_db_seeds_protected_domains_once(cli):
+    ProtectedDomain.delete().execute()
     assert cli("init-db").exit_code == 0
     seeded = ProtectedDomain.names()
     assert {"gmail.com", "outlook.com"} <= seeded

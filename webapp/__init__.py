@@ -61,6 +61,10 @@ def create_app(config=None):
             SESSION_COOKIE_PARTITIONED=True,
         )
 
+    from webapp.crypto import Keyring
+
+    # Parsed at start so that a malformed master key stops web and worker alike.
+    app.extensions["keyring"] = Keyring.parse(app.config["ENCRYPTION_KEY"])
     db.init_app(app)
     HTMX(app)
     CSRFProtect(app)

@@ -24,12 +24,9 @@ def init_app(app):
 @click.command("init-db")
 def init_db():
     """Create the tables (safe to run again) and seed the protected-domain list."""
-    from webapp.domains import DEFAULT_PROTECTED
-
     create_tables()
     with db.connection_context():
-        if not ProtectedDomain.select().exists():
-            ProtectedDomain.insert_many([{"name": n} for n in DEFAULT_PROTECTED]).execute()
+        ProtectedDomain.seed()
     click.echo("Database ready.")
 
 

@@ -23,15 +23,13 @@ DEMO_USERS = (
 @click.option("--orgs", type=int, default=200, show_default=True, help="IT Glue sandbox size.")
 def demo_command(port, orgs):
     """Seed a demo partner and serve the portal with the IT Glue sandbox in-process."""
-    from webapp.domains import DEFAULT_PROTECTED
     from webapp.itglue.sandbox.app import create_sandbox, sandbox_keys
     from webapp.itglue.sandbox.data import REGION_NAMES
 
     app = current_app._get_current_object()
     create_tables()
     with db.connection_context(), db.atomic():
-        if not ProtectedDomain.select().exists():
-            ProtectedDomain.insert_many([{"name": n} for n in DEFAULT_PROTECTED]).execute()
+        ProtectedDomain.seed()
         partner, _ = Partner.get_or_create(
             name=DEMO_PARTNER, defaults={"domain_licenses": DEMO_LICENSES}
         )
@@ -58,5 +56,7 @@ def demo_command(port, orgs):
     for region, key in sandbox_keys(sandbox).items():
         click.echo(f"  {REGION_NAMES[region]:<14} API key {key}")
     click.echo("")
+    if app.extensions["embedded_worker"] is not None:
+        app.extensions["embedded_worker"].wake()  # start now, so the reconciler runs from the start
     served = DispatcherMiddleware(app, {SANDBOX_PREFIX: sandbox})
     run_simple("127.0.0.1", port, served, threaded=True, use_reloader=False)

@@ -9,6 +9,7 @@ from peewee import (
     DateTimeField,
     ForeignKeyField,
     IntegerField,
+    TextField,
     fn,
 )
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -105,6 +106,8 @@ class User(BaseModel):
 class Organization(BaseModel):
     partner = ForeignKeyField(Partner, backref="organizations", on_delete="CASCADE")
     name = CharField(max_length=255)
+    # The name reduced for matching (case, punctuation, legal suffixes): see importing.match_key.
+    match_name = CharField(max_length=255, default="")
     employee_count = CharField(
         max_length=16, null=True, constraints=[_sql_in("employee_count", EMPLOYEE_COUNTS)]
     )
@@ -112,7 +115,13 @@ class Organization(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
     class Meta:
-        indexes = ((("partner", "name"), False),)
+        indexes = ((("partner", "name"), False), (("partner", "match_name"), False))
+
+    def save(self, *args, **kwargs):
+        from webapp.importing import match_key
+
+        self.match_name = match_key(self.name)
+        return super().save(*args, **kwargs)
 
     @classmethod
     def for_partner(cls, partner):
@@ -138,6 +147,14 @@ class ProtectedDomain(BaseModel):
     def names(cls):
         return {row.name for row in cls.select(cls.name)}
 
+    @classmethod
+    def seed(cls):
+        """Fill an empty list with the default mail providers and large platforms."""
+        from webapp.domains import DEFAULT_PROTECTED
+
+        if not cls.select().exists():
+            cls.insert_many([{"name": n} for n in DEFAULT_PROTECTED]).execute()
+
 
 def normalise_email(email):
     return (email or "").strip().lower()
@@ -153,4 +170,130 @@ def domain_counts(partner):
     return dict(query.tuples())
 
 
-MODELS = [Partner, User, Organization, MonitoredDomain, ProtectedDomain]
+REGIONS = {"us": "United States", "eu": "Europe", "au": "Australia"}
+
+# Import status of an IT Glue organization row; None means "not imported yet". Status only moves
+# forward within one attempt: pending -> imported | unimported. Retry starts a new attempt.
+PENDING, IMPORTED, UNIMPORTED = "pending", "imported", "unimported"
+STATUSES = (PENDING, IMPORTED, UNIMPORTED)
+
+
+class Integration(BaseModel):
+    partner = ForeignKeyField(Partner, unique=True, on_delete="CASCADE")
+    region = CharField(max_length=2, constraints=[_sql_in("region", REGIONS)])
+    encrypted_key = TextField()
+    # The last four characters, kept apart from the ciphertext so the tile can say "…abcd".
+    key_hint = CharField(max_length=4)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    key_updated_at = DateTimeField(default=utcnow)
+    last_contact_at = DateTimeField(null=True)
+    key_problem = TextField(null=True)
+    # Loading the IT Glue snapshot: one numbered load at a time; the job checks its number.
+    load_number = IntegerField(default=0)
+    load_state = CharField(max_length=12, default="idle")
+    load_phase = CharField(max_length=16, null=True)
+    load_done = IntegerField(default=0)
+    load_total = IntegerField(default=0)
+    load_error = TextField(null=True)
+    loaded_at = DateTimeField(null=True)
+    # The load the current snapshot is compared with, to highlight what a refresh found new.
+    baseline_load = IntegerField(default=0)
+    loaded_load = IntegerField(default=0)
+
+    @property
+    def region_name(self):
+        return REGIONS[self.region]
+
+    @property
+    def loading(self):
+        return self.load_state == "loading"
+
+    def load_progress_label(self):
+        """Words for the progress bar, e.g. "Loaded 3,000 of 10,000 organizations"."""
+        if self.load_phase in ("organizations", "domains") and self.load_total:
+            return f"Loaded {self.load_done:,} of {self.load_total:,} {self.load_phase}"
+        if self.load_phase == "saving":
+            return "Saving the IT Glue organizations and domains…"
+        return "Connecting to IT Glue…"
+
+
+class ITGlueOrganization(BaseModel):
+    """An organization of the partner's IT Glue snapshot, with its selections and import status."""
+
+    integration = ForeignKeyField(Integration, backref="organizations", on_delete="CASCADE")
+    itglue_id = CharField(max_length=32)
+    name = CharField(max_length=255)
+    search_name = CharField(max_length=255)
+    type_name = CharField(max_length=100, null=True)
+    status_name = CharField(max_length=100, null=True)
+    first_load = IntegerField()
+    seen_load = IntegerField()
+    previous_name = CharField(max_length=255, null=True)
+    employee_count = CharField(
+        max_length=16, null=True, constraints=[_sql_in("employee_count", EMPLOYEE_COUNTS)]
+    )
+    industry = CharField(max_length=64, null=True, constraints=[_sql_in("industry", INDUSTRIES)])
+    status = CharField(max_length=12, null=True, constraints=[_sql_in("status", STATUSES)])
+    attempt = IntegerField(default=0)
+    outcome = TextField(null=True)
+    status_changed_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("integration", "itglue_id"), True),
+            (("integration", "search_name"), False),
+            (("integration", "status"), False),
+            (("integration", "status_changed_at"), False),
+        )
+
+
+class ITGlueDomain(BaseModel):
+    integration = ForeignKeyField(Integration, on_delete="CASCADE")
+    organization = ForeignKeyField(ITGlueOrganization, backref="domains", on_delete="CASCADE")
+    itglue_id = CharField(max_length=32)
+    raw_name = CharField(max_length=255)
+    name = CharField(max_length=253, null=True)
+    first_load = IntegerField()
+    seen_load = IntegerField()
+    outcome = CharField(max_length=12, null=True)
+    reason = TextField(null=True)
+
+    class Meta:
+        indexes = (
+            (("integration", "itglue_id"), True),
+            (("integration", "name"), False),
+        )
+
+
+class OrganizationLink(BaseModel):
+    """One IT Glue organization links to one organization here, and vice versa."""
+
+    integration = ForeignKeyField(Integration, backref="links", on_delete="CASCADE")
+    itglue_id = CharField(max_length=32)
+    organization = ForeignKeyField(Organization, unique=True, on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("integration", "itglue_id"), True),)
+
+
+class ImportRun(BaseModel):
+    integration = ForeignKeyField(Integration, backref="runs", on_delete="CASCADE")
+    started_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    started_at = DateTimeField(default=utcnow)
+    organizations = IntegerField()
+
+
+MODELS = [
+    Partner,
+    User,
+    Organization,
+    MonitoredDomain,
+    ProtectedDomain,
+    Integration,
+    ITGlueOrganization,
+    ITGlueDomain,
+    OrganizationLink,
+    ImportRun,
+]

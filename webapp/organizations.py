@@ -14,9 +14,9 @@ PAGE_SIZE = 50
 @bp.get("/my-organization")
 @partner_required
 def mine():
-    from webapp.integrations import tile_context
+    from webapp.integrations import render_tile
 
-    return render_template("organizations/mine.html", **tile_context())
+    return render_tile()
 
 
 @bp.get("/organizations")

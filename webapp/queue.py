@@ -2,6 +2,7 @@
 
 import logging
 import threading
+import time
 
 from flask import current_app
 from redis import Redis
@@ -47,21 +48,49 @@ def connection():
     return get_queue().connection
 
 
+RECONCILE_LOCK = "portal:reconcile-lock"
+RECONCILE_EVERY = 60
+
+
 class AppWorkerMixin:
-    """Runs every job inside an app context with its own database connection."""
+    """Runs every job inside an app context with its own database connection, and reconciles."""
 
     app = None
 
     def perform_job(self, job, queue):
+        with self.app.app_context(), _connection():
+            return super().perform_job(job, queue)
+
+    def run_maintenance_tasks(self):
+        super().run_maintenance_tasks()
+        reconcile(self.app, self.connection)
+
+
+def reconcile(app, connection):
+    """Finish work a lost worker or a restarted Redis left behind, once a minute across workers."""
+    from jobs.imports import reconcile as reconcile_rows
+
+    if not connection.set(RECONCILE_LOCK, "1", nx=True, ex=RECONCILE_EVERY - 5):
+        return None
+    try:
+        with app.app_context(), _connection():
+            return reconcile_rows()
+    except Exception:
+        log.exception("reconciler failed; it runs again within a minute")
+        return None
+
+
+class _connection:
+    def __enter__(self):
         from webapp.db import db
 
-        with self.app.app_context():
-            db.connect(reuse_if_open=True)
-            try:
-                return super().perform_job(job, queue)
-            finally:
-                if not db.is_closed():
-                    db.close()
+        db.connect(reuse_if_open=True)
+
+    def __exit__(self, *exc):
+        from webapp.db import db
+
+        if not db.is_closed():
+            db.close()
 
 
 class AppWorker(AppWorkerMixin, Worker):
@@ -71,6 +100,7 @@ class AppWorker(AppWorkerMixin, Worker):
         from webapp import create_app
 
         kwargs.setdefault("serializer", JSONSerializer)
+        kwargs.setdefault("maintenance_interval", RECONCILE_EVERY)
         super().__init__(*args, **kwargs)
         self.app = create_app()
 
@@ -110,7 +140,11 @@ class EmbeddedWorker:
 
     def _run(self):
         queue = Queue(QUEUE_NAME, connection=self.connection, serializer=JSONSerializer)
+        last_reconciled = 0.0
         while not self._stop.is_set():
+            if time.monotonic() - last_reconciled > RECONCILE_EVERY:
+                last_reconciled = time.monotonic()
+                reconcile(self.app, self.connection)
             self._wake.clear()
             worker = _ThreadWorker([queue], connection=self.connection, serializer=JSONSerializer)
             worker.app = self.app

@@ -1,8 +1,7 @@
-"""The one seam to IT Glue: key checks and complete, concurrent loads of organizations and domains.
+"""The one seam to IT Glue: key checks and complete, concurrent loads of organizations, domains."""
 
-Pure httpx, no Flask. The API key lives only in a request hook's closure, so it never shows up
-in a URL, a repr, an exception or a log line, and it is only ever sent to the base URL's host.
-"""
+# Pure httpx, no Flask. The API key lives only in a request hook's closure, so it never shows up
+# in a URL, a repr, an exception or a log line, and it is only ever sent to the base URL's host.
 
 import email.utils
 import logging
@@ -293,18 +292,26 @@ def fetch_all(client, path, parse, progress=None):
     total_pages = as_int(dict_at(first, "meta").get("total-pages"))
     if total_pages is None:
         # No usable page count: walk the pages one by one rather than guess.
-        pages = follow_pages(client, path, first, progress)
+        pages = [
+            parse_page(body, parse, path) for body in follow_pages(client, path, first, progress)
+        ]
     else:
-        pages = {1: first}
         total_pages = max(total_pages, 1)
+        parsed = {1: parse_page(first, parse, path)}
         if progress:
             progress(1, total_pages)
-        pages.update(fetch_pages(client, path, range(2, total_pages + 1), total_pages, progress))
-        pages = [pages[number] for number in sorted(pages)]
-    return parse_pages(pages, parse, path)
+        numbers = range(2, total_pages + 1)
+        parsed.update(fetch_pages(client, path, parse, numbers, total_pages, progress))
+        pages = [parsed[number] for number in sorted(parsed)]
+    return merge_pages(pages, path)
 
 
-def fetch_pages(client, path, numbers, total_pages, progress):
+def fetch_page(client, path, number, parse):
+    """Fetch and parse one page; runs in a worker so parsing overlaps other pages' waits."""
+    return parse_page(request_json(client, path, params=page_params(number)), parse, path)
+
+
+def fetch_pages(client, path, parse, numbers, total_pages, progress):
     """Fetch the given page numbers with at most client.workers requests in flight."""
     results = {}
     numbers = list(numbers)
@@ -313,8 +320,7 @@ def fetch_pages(client, path, numbers, total_pages, progress):
     workers = min(getattr(client, "workers", WORKERS), len(numbers))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="itglue-page") as pool:
         pending = {
-            pool.submit(request_json, client, path, params=page_params(number)): number
-            for number in numbers
+            pool.submit(fetch_page, client, path, number, parse): number for number in numbers
         }
         try:
             while pending:
@@ -354,24 +360,30 @@ def follow_pages(client, path, first, progress):
             return pages
 
 
-def parse_pages(pages, parse, path):
-    """Parse every valid record of the pages in order, skipping malformed ones and duplicates."""
+def parse_page(body, parse, path):
+    """Return a page's valid records and how many malformed ones were skipped."""
+    data = body.get("data")
+    if not isinstance(data, list):
+        raise BadResponse(f"IT Glue sent a page of {path} without a data list.")
+    records = []
+    for record in data:
+        parsed = parse(record) if valid_record(record) else None
+        if parsed is not None:
+            records.append(parsed)
+    return records, len(data) - len(records)
+
+
+def merge_pages(pages, path):
+    """Join parsed pages in order, dropping records already seen (pages can shift mid-load)."""
     records = []
     seen = set()
     skipped = 0
-    for body in pages:
-        data = body.get("data")
-        if not isinstance(data, list):
-            raise BadResponse(f"IT Glue sent a page of {path} without a data list.")
-        for record in data:
-            parsed = parse(record) if valid_record(record) else None
-            if parsed is None:
-                skipped += 1
-                continue
-            if parsed.id in seen:
-                continue
-            seen.add(parsed.id)
-            records.append(parsed)
+    for page, page_skipped in pages:
+        skipped += page_skipped
+        for record in page:
+            if record.id not in seen:
+                seen.add(record.id)
+                records.append(record)
     if skipped:
         log.warning("Skipped %d malformed records from IT Glue %s", skipped, path)
     return records
@@ -519,10 +531,8 @@ def parse_lookup(record):
 
 
 def clean_text(value):
-    """Return a string with control characters replaced by spaces, or None for non-strings.
-
-    PostgreSQL rejects NUL in text and stray CR/LF breaks logs, so they stop at the seam.
-    """
+    """Return a string with control characters replaced by spaces, or None for non-strings."""
+    # PostgreSQL rejects NUL in text and stray CR/LF breaks logs, so they stop at the seam.
     if not isinstance(value, str):
         return None
     if value.isprintable():
