@@ -130,3 +130,31 @@ def test_init_db_seeds_protected_domains_once(cli):
     cli("protected-domains", "remove", "gmail.com")
     assert cli("init-db").exit_code == 0
     assert "gmail.com" not in ProtectedDomain.names()
+
+
+def test_rotate_encryption_key_re_encrypts_and_old_key_can_go(app, cli, partner):
+    from webapp.crypto import Keyring, generate_master_key
+    from webapp.models import Integration
+
+    old = app.config["ENCRYPTION_KEY"]
+    token = app.extensions["keyring"].encrypt("ITG.secret-value-1234", partner_id=partner.id)
+    Integration.create(partner=partner, region="us", encrypted_key=token, key_hint="1234")
+    new = generate_master_key()
+    app.extensions["keyring"] = Keyring.parse(f"{new},{old}")
+    first = cli("rotate-encryption-key")
+    assert first.exit_code == 0 and "Re-encrypted 1 API keys" in first.output
+    assert "Re-encrypted 0 API keys" in cli("rotate-encryption-key").output  # safe to re-run
+    only_new = Keyring.parse(new)
+    stored = Integration.get().encrypted_key
+    assert only_new.decrypt(stored, partner_id=partner.id) == "ITG.secret-value-1234"
+
+
+def test_rotate_encryption_key_reports_unreadable_keys(app, cli, partner):
+    from webapp.crypto import Keyring, generate_master_key
+    from webapp.models import Integration
+
+    token = Keyring.parse(generate_master_key()).encrypt("ITG.lost", partner_id=partner.id)
+    Integration.create(partner=partner, region="us", encrypted_key=token, key_hint="lost")
+    result = cli("rotate-encryption-key")
+    assert result.exit_code != 0 and "1 stored keys could not be decrypted" in result.output
+    assert Integration.get().encrypted_key == token

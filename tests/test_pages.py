@@ -92,3 +92,19 @@ def test_security_headers_on_pages(admin_client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "no-store"
     assert "HX-Request" in response.headers["Vary"]
+
+
+def test_organizations_page_shows_the_itglue_link(admin_client, partner):
+    from webapp.models import Integration, ITGlueOrganization, OrganizationLink
+
+    linked = Organization.create(partner=partner, name="Linked Co")
+    Organization.create(partner=partner, name="Manual Co")
+    integration = Integration.create(
+        partner=partner, region="us", encrypted_key="x", key_hint="abcd"
+    )
+    ITGlueOrganization.create(integration=integration, itglue_id="77", name="Linked Co (IT Glue)",
+                              search_name="linked co (it glue)", first_load=1, seen_load=1)  # fmt: skip
+    OrganizationLink.create(integration=integration, itglue_id="77", organization=linked)
+    page = admin_client.get("/organizations").get_data(as_text=True)
+    assert "Linked to Linked Co (IT Glue)" in page
+    assert page.count("Not linked") == 1

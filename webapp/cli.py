@@ -15,7 +15,15 @@ def init_app(app):
     from webapp.demo import demo_command
     from webapp.itglue.sandbox.cli import sandbox_command
 
-    for command in (init_db, create_partner, create_user, grant_integration_access, protected):
+    commands = (
+        init_db,
+        create_partner,
+        create_user,
+        grant_integration_access,
+        protected,
+        rotate_encryption_key,
+    )
+    for command in commands:
         app.cli.add_command(command)
     app.cli.add_command(sandbox_command)
     app.cli.add_command(demo_command)
@@ -143,3 +151,40 @@ def _protected_name(raw):
         return normalise(raw)
     except InvalidDomain:
         raise click.ClickException(f"{raw!r} is not a valid domain name.") from None
+
+
+@click.command("rotate-encryption-key")
+def rotate_encryption_key():
+    """Re-encrypt every stored IT Glue API key under the first (primary) ENCRYPTION_KEY entry.
+
+    Put the new key first in ENCRYPTION_KEY, keep the old one after it, run this, then drop the
+    old one. Safe to interrupt and run again: keys already under the primary are left alone.
+    """
+    from flask import current_app
+
+    from webapp.crypto import DecryptError
+    from webapp.models import Integration
+
+    keyring = current_app.extensions["keyring"]
+    rotated = failed = 0
+    with db.connection_context():
+        for integration in Integration.select(
+            Integration.id, Integration.partner, Integration.encrypted_key
+        ):
+            try:
+                token = keyring.rotate(integration.encrypted_key, partner_id=integration.partner_id)
+            except DecryptError:
+                failed += 1
+                continue
+            if token != integration.encrypted_key:
+                Integration.update(encrypted_key=token).where(
+                    Integration.id == integration.id,
+                    Integration.encrypted_key == integration.encrypted_key,
+                ).execute()
+                rotated += 1
+    click.echo(f"Re-encrypted {rotated} API keys under key id {keyring.primary_kid}.")
+    if failed:
+        raise click.ClickException(
+            f"{failed} stored keys could not be decrypted with any configured key; "
+            "their partners must enter the key again."
+        )

@@ -238,6 +238,7 @@ class ITGlueOrganization(BaseModel):
     attempt = IntegerField(default=0)
     outcome = TextField(null=True)
     status_changed_at = DateTimeField(null=True)
+    job_id = CharField(max_length=64, null=True)
 
     class Meta:
         indexes = (

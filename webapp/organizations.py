@@ -1,10 +1,10 @@
 """The partner's own pages: My Organization (with the IT Glue tile) and the Organizations list."""
 
 from flask import Blueprint, abort, g, render_template, request
-from peewee import prefetch
+from peewee import JOIN, prefetch
 
 from webapp.auth import partner_required
-from webapp.models import MonitoredDomain, Organization
+from webapp.models import ITGlueOrganization, MonitoredDomain, Organization, OrganizationLink
 
 bp = Blueprint("organizations", __name__)
 
@@ -33,6 +33,7 @@ def index():
     return render_template(
         "organizations/index.html",
         organizations=organizations,
+        itglue=itglue_links(organizations),
         total=total,
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
@@ -47,3 +48,22 @@ def show(organization_id):
     organization = organization.get_or_none() or abort(404)
     domains = organization.domains.order_by(MonitoredDomain.name)
     return render_template("organizations/show.html", organization=organization, domains=domains)
+
+
+def itglue_links(organizations):
+    """The IT Glue organization each of these organizations is linked to, by organization id."""
+    ids = [org.id for org in organizations]
+    if not ids:
+        return {}
+    query = (
+        OrganizationLink.select(OrganizationLink.organization, ITGlueOrganization.name,
+                                OrganizationLink.itglue_id)
+        .join(ITGlueOrganization, JOIN.LEFT_OUTER, on=(
+            (ITGlueOrganization.integration == OrganizationLink.integration)
+            & (ITGlueOrganization.itglue_id == OrganizationLink.itglue_id)))
+        .where(OrganizationLink.organization.in_(ids))
+        .tuples()
+    )  # fmt: skip
+    return {
+        org_id: name or f"IT Glue organization {itglue_id}" for org_id, name, itglue_id in query
+    }
