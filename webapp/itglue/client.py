@@ -4,6 +4,7 @@
 # in a URL, a repr, an exception or a log line, and it is only ever sent to the base URL's host.
 
 import email.utils
+import functools
 import logging
 import random
 import threading
@@ -297,13 +298,20 @@ def fetch_all(client, path, parse, progress=None):
         ]
     else:
         total_pages = max(total_pages, 1)
+        total_count = as_int(dict_at(first, "meta").get("total-count"))
         parsed = {1: parse_page(first, parse, path)}
         if progress:
+            # total-count lets a caller say "Loaded 3,000 of 10,000 organizations".
+            progress = functools.partial(_report, progress, total_count=total_count)
             progress(1, total_pages)
         numbers = range(2, total_pages + 1)
         parsed.update(fetch_pages(client, path, parse, numbers, total_pages, progress))
         pages = [parsed[number] for number in sorted(parsed)]
     return merge_pages(pages, path)
+
+
+def _report(progress, done, total_pages, *, total_count):
+    progress(done, total_pages, total_count)
 
 
 def fetch_page(client, path, number, parse):
@@ -355,7 +363,7 @@ def follow_pages(client, path, first, progress):
         if len(pages) > MAX_SEQUENTIAL_PAGES:
             raise BadResponse(f"IT Glue kept sending more pages of {path}; stopped.")
         if progress:
-            progress(len(pages), len(pages))
+            progress(len(pages), len(pages), None)
         if not isinstance(body.get("data"), list) or not body["data"]:
             return pages
 
