@@ -9,7 +9,14 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from webapp import domains, importing, queue
-from webapp.models import PENDING, UNIMPORTED, Integration, ITGlueOrganization, utcnow
+from webapp.models import (
+    PENDING,
+    UNIMPORTED,
+    Integration,
+    ITGlueOrganization,
+    ProtectedDomain,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +34,8 @@ BATCH = 20
 
 def import_organizations(rows):
     """Import IT Glue organization rows, given as [row id, attempt] pairs, one at a time."""
-    return [importing.import_organization(row_id, attempt) for row_id, attempt in rows]
+    protected = ProtectedDomain.names()
+    return [importing.import_organization(r, attempt, protected) for r, attempt in rows]
 
 
 def enqueue_imports(rows):

@@ -1,5 +1,6 @@
 """Loading the partner's IT Glue organizations and domains into the snapshot."""
 
+import functools
 import logging
 
 from flask import current_app
@@ -59,20 +60,19 @@ def fetch(integration, load_number, api_key):
     with client.open_client(base_url, api_key) as itglue:
         organizations = client.fetch_organizations(
             itglue,
-            progress=lambda done, total: _progress(
-                integration.id, load_number, "organizations", done, total
-            ),
+            progress=functools.partial(_progress, integration.id, load_number, "organizations"),
         )
         itglue_domains = client.fetch_domains(
-            itglue,
-            progress=lambda done, total: _progress(
-                integration.id, load_number, "domains", done, total
-            ),
+            itglue, progress=functools.partial(_progress, integration.id, load_number, "domains")
         )
     return organizations, itglue_domains
 
 
-def _progress(integration_id, load_number, phase, done, total):
+def _progress(integration_id, load_number, phase, pages_done, pages, count=None):
+    """Record progress in records when IT Glue gave a total count, else in pages."""
+    done, total = pages_done, pages
+    if count is not None:
+        done, total = min(pages_done * client.PAGE_SIZE, count), count
     Integration.update(load_phase=phase, load_done=done, load_total=total).where(
         Integration.id == integration_id, Integration.load_number == load_number
     ).execute()

@@ -14,6 +14,7 @@ from webapp.models import (
     IMPORTED,
     PENDING,
     UNIMPORTED,
+    Integration,
     ITGlueDomain,
     ITGlueOrganization,
     MonitoredDomain,
@@ -124,22 +125,26 @@ def plan_domains(partner, organization, itglue_domains, *, protected, support_em
     return plan
 
 
-def import_organization(row_id, attempt):
+def import_organization(row_id, attempt, protected=None):
     """Import one pending row; a no-op unless the row is still pending for this attempt."""
     try:
-        return _import(row_id, attempt)
+        return _import(row_id, attempt, ProtectedDomain.names() if protected is None else protected)
     except Exception:
         log.exception("import of IT Glue organization row %s (attempt %s) failed", row_id, attempt)
         finish(row_id, attempt, UNIMPORTED, domains.ERROR)
         return UNIMPORTED
 
 
-def _import(row_id, attempt):
-    row = ITGlueOrganization.get_or_none(ITGlueOrganization.id == row_id)
+def _import(row_id, attempt, protected):
+    row = (
+        ITGlueOrganization.select(ITGlueOrganization, Integration)
+        .join(Integration)
+        .where(ITGlueOrganization.id == row_id)
+        .get_or_none()
+    )
     if row is None or row.status != PENDING or row.attempt != attempt:
         return None
     integration = row.integration
-    protected = ProtectedDomain.names()
     support_email = current_app.config["SUPPORT_EMAIL"]
     with write_transaction():
         partner = lock_partner(integration.partner_id)
@@ -180,9 +185,12 @@ def _import(row_id, attempt):
                     for n in plan.new_names
                 ]  # fmt: skip
             ).execute()
+        by_reason = {}
         for itglue_domain, _, reason in plan.outcomes:
+            by_reason.setdefault(reason, []).append(itglue_domain.id)
+        for reason, ids in by_reason.items():
             ITGlueDomain.update(outcome=UNIMPORTED if reason else IMPORTED, reason=reason).where(
-                ITGlueDomain.id == itglue_domain.id
+                ITGlueDomain.id.in_(ids)
             ).execute()
         total = len(plan.outcomes)
         if plan.imported == total:
