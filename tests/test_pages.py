@@ -108,3 +108,12 @@ def test_organizations_page_shows_the_itglue_link(admin_client, partner):
     page = admin_client.get("/organizations").get_data(as_text=True)
     assert "Linked to Linked Co (IT Glue)" in page
     assert page.count("Not linked") == 1
+
+
+def test_htmx_errors_arrive_as_a_toast_not_in_place_of_the_page(admin_client):
+    response = admin_client.get("/organizations/424242", headers={"HX-Request": "true"})
+    assert response.status_code == 404
+    assert response.headers["HX-Retarget"] == "#toasts"
+    assert response.get_data(as_text=True).strip() == '<div class="toast toast-error" role="alert">Not found.</div>'
+    page = admin_client.get("/organizations/424242")
+    assert "Something needs attention" in page.get_data(as_text=True)

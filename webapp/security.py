@@ -34,19 +34,33 @@ def init_app(app):
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error):
-        return render_template("error.html", message=CSRF_MESSAGE), 400
+        return problem(CSRF_MESSAGE, 400)
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return problem(error.description or "That request was not understood.", 400)
 
     @app.errorhandler(404)
     def not_found(error):
-        return render_template("error.html", message="Not found."), 404
+        return problem("Not found.", 404)
 
     @app.errorhandler(403)
     def forbidden(error):
-        return render_template("error.html", message=error.description or FORBIDDEN_MESSAGE), 403
+        return problem(error.description or FORBIDDEN_MESSAGE, 403)
 
     @app.errorhandler(413)
     def too_large(error):
-        return render_template("error.html", message="That request is too large."), 413
+        return problem("That request is too large.", 413)
+
+
+def problem(message, status):
+    """An error page, or for htmx a toast that never replaces the part of the page it came from."""
+    from webapp.fragments import wants_fragment
+
+    if wants_fragment():
+        body = render_template("toast.html", message=message)
+        return body, status, {"HX-Retarget": "#toasts", "HX-Reswap": "beforeend"}
+    return render_template("error.html", message=message), status
 
 
 CSRF_MESSAGE = "Your session expired or the form was stale. Reload the page and try again."
