@@ -1,6 +1,5 @@
 """The integration end to end through HTTP: connect, load, import, statuses, retry, delete."""
 
-
 from helpers import wait_for
 
 from webapp.models import Integration, ITGlueOrganization, MonitoredDomain, Organization
