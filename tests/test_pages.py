@@ -114,6 +114,9 @@ def test_htmx_errors_arrive_as_a_toast_not_in_place_of_the_page(admin_client):
     response = admin_client.get("/organizations/424242", headers={"HX-Request": "true"})
     assert response.status_code == 404
     assert response.headers["HX-Retarget"] == "#toasts"
-    assert response.get_data(as_text=True).strip() == '<div class="toast toast-error" role="alert">Not found.</div>'
+    assert (
+        response.get_data(as_text=True).strip()
+        == '<div class="toast toast-error" role="alert">Not found.</div>'
+    )
     page = admin_client.get("/organizations/424242")
     assert "Something needs attention" in page.get_data(as_text=True)

@@ -55,7 +55,8 @@ class Table:
         sort = args.get("sort") or "name"
         self.sort = sort if sort.lstrip("-") in SORTS else "name"
         page = args.get("page") or "1"
-        self.page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+        ascii_digits = page.isascii() and page.isdigit()
+        self.page = int(page) if ascii_digits and 0 < int(page) < 100_000 else 1
 
     def view_args(self, **changes):
         args = {"q": self.q, "type": self.type, "itstatus": self.itstatus, "state": self.state,
@@ -69,13 +70,15 @@ class Table:
             ITGlueOrganization.integration == self.integration
         )
         if self.q:
-            needle = f"%{self.q.casefold()}%"
+            # contains() escapes % and _, so a search for "a_b" does not match "axb" (or all).
+            needle = self.q.casefold()
             by_domain = ITGlueDomain.select(ITGlueDomain.organization).where(
                 ITGlueDomain.integration == self.integration,
-                ITGlueDomain.name.contains(self.q.casefold()) | ITGlueDomain.raw_name**needle,
+                ITGlueDomain.name.contains(needle) | ITGlueDomain.raw_name.contains(needle),
             )
             query = query.where(
-                (ITGlueOrganization.search_name**needle) | ITGlueOrganization.id.in_(by_domain)
+                ITGlueOrganization.search_name.contains(needle)
+                | ITGlueOrganization.id.in_(by_domain)
             )
         if self.type:
             query = query.where(ITGlueOrganization.type_name == self.type)
@@ -156,7 +159,8 @@ class Table:
         """What Import would do to each row on this page that is not pending."""
         return self._previews(self.rows)
 
-    def _previews(self, rows):
+    def _previews(self, rows, available=None):
+        available = self.licenses_available if available is None else available
         protected = ProtectedDomain.names()
         support_email = current_app.config["SUPPORT_EMAIL"]
         links = self._links(rows)
@@ -169,7 +173,7 @@ class Table:
             match = None if linked else matches.get(match_key(row.name))
             plan = plan_domains(
                 self.partner, linked or match, row.domains, protected=protected,
-                support_email=support_email, available=self.licenses_available,
+                support_email=support_email, available=available,
             )  # fmt: skip
             notes = []
             if linked:
@@ -181,11 +185,11 @@ class Table:
             total = len(row.domains)
             lead = (f"Will import {len(plan.new_names)} new of {total} domains" if total
                     else "Will import (no domains)")  # fmt: skip
-            previews[row.id] = {"lead": lead, "notes": notes, "needed": len(plan.new_names)}
+            previews[row.id] = {"lead": lead, "notes": notes, "new_names": plan.new_names}
         return previews
 
     def needed_for(self, selected_ids):
-        """Licenses the selected rows would take (each previewed as if imported alone)."""
+        """Licenses the selected rows would take: their distinct new domains, however many."""
         if not selected_ids:
             return 0
         rows = ITGlueOrganization.select().where(
@@ -193,7 +197,10 @@ class Table:
             ITGlueOrganization.id.in_(list(selected_ids)[:1000]),
         )
         rows = prefetch(rows, ITGlueDomain.select().order_by(ITGlueDomain.id))
-        return sum(p["needed"] for p in self._previews(rows).values())
+        # Counted without the license cap, and once for a domain that two selected rows share,
+        # so the counter can say how far the selection goes over what is available.
+        previews = self._previews(rows, available=MAX_SELECTED * 1000).values()
+        return len({name for preview in previews for name in preview["new_names"]})
 
     def is_new(self, item):
         return 0 < self.integration.baseline_load < item.first_load
@@ -206,7 +213,11 @@ class Table:
             ).limit(MAX_SELECTED))  # fmt: skip
             return rows, None if rows else "No organization matches these filters."
         raw = form.getlist("selected")
-        if len(raw) > MAX_SELECTED or not all(v.isdigit() and len(v) < 12 for v in raw):
+        # isascii: str.isdigit() also accepts digits such as "١٢" or "²", which int() reads or
+        # refuses; only the ASCII ids the page renders are understood.
+        if len(raw) > MAX_SELECTED or not all(
+            v.isascii() and v.isdigit() and len(v) < 12 for v in raw
+        ):
             abort(400, "The selection was not understood. Reload the page and try again.")
         ids = {int(v) for v in raw}
         if not ids:
