@@ -9,19 +9,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from helpers import login, make_partner, make_user
+from helpers import MASTER_KEY, SERVICE_DATABASE, SERVICE_REDIS, login, make_partner, make_user
 from werkzeug.serving import make_server
 
 from webapp import create_app
-from webapp.crypto import generate_master_key
 from webapp.db import create_tables, db, drop_tables
 from webapp.itglue.sandbox.app import create_sandbox, sandbox_keys
 from webapp.models import MODELS, ProtectedDomain
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICE_DATABASE = os.environ.get("DATABASE_URL", "")
-SERVICE_REDIS = os.environ.get("REDIS_URL", "")
-MASTER_KEY = generate_master_key()
 
 
 def pytest_report_header(config):

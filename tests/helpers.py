@@ -1,10 +1,16 @@
 """Helpers shared by the test modules: arranging partners and users, signing in, waiting."""
 
+import os
 import time
 
+from webapp.crypto import generate_master_key
 from webapp.models import Partner, User
 
 PASSWORD = "correct horse battery"
+# The second pass of `make test` sets these; unset means SQLite and the embedded queue.
+SERVICE_DATABASE = os.environ.get("DATABASE_URL", "")
+SERVICE_REDIS = os.environ.get("REDIS_URL", "")
+MASTER_KEY = generate_master_key()
 
 
 def make_partner(name="Acme MSP", licenses=10):

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import MASTER_KEY, SERVICE_DATABASE, SERVICE_REDIS
-from helpers import wait_for
+from helpers import MASTER_KEY, SERVICE_DATABASE, SERVICE_REDIS, wait_for
 
 from webapp.models import Integration, ITGlueOrganization, MonitoredDomain
 

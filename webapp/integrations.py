@@ -267,7 +267,7 @@ def create_import():
     return _back_to_table()
 
 
-@bp.post("/organizations/<int:row_id>/retry")
+@bp.post("/organizations/<int(max=2147483647):row_id>/retry")
 @integration_admin_required
 def retry(row_id):
     integration = current_integration() or abort(404)
@@ -295,15 +295,17 @@ def status():
     integration = current_integration() or abort(404)
     table = Table(integration, g.partner, request.args)
     requested = _ids(request.args.get("rows", ""))
-    changed = list(table.changed_rows(requested))
     if not htmx:
         return back(**table.view_args())
+    changed, still_pending = table.poll_rows(requested)
+    if requested and not changed and not still_pending:
+        abort(404)  # none of these rows is this partner's
     context = {
         "user": g.user,
         "table": table,
         "host": host_endpoint(),
         "changed": changed,
-        "pending_ids": [i for i in requested if i not in {r.id for r in changed}],
+        "pending_ids": still_pending,
         "employee_counts": EMPLOYEE_COUNTS,
         "industries": INDUSTRIES,
         "selected_ids": [],
@@ -451,4 +453,5 @@ def _back_to_table():
 
 
 def _ids(text):
-    return [int(part) for part in text.split(",")[:200] if part.isdigit() and len(part) < 12]
+    parts = text.split(",")[:200]
+    return [int(p) for p in parts if p.isascii() and p.isdigit() and len(p) < 12]

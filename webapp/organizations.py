@@ -23,7 +23,7 @@ def mine():
 @partner_required
 def index():
     page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    page = int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 100_000 else 1
     query = Organization.for_partner(g.partner).order_by(Organization.name, Organization.id)
     total = query.count()
     organizations = prefetch(
@@ -41,7 +41,7 @@ def index():
     )
 
 
-@bp.get("/organizations/<int:organization_id>")
+@bp.get("/organizations/<int(max=2147483647):organization_id>")
 @partner_required
 def show(organization_id):
     organization = Organization.for_partner(g.partner).where(Organization.id == organization_id)

@@ -246,16 +246,25 @@ class Table:
             choices[row.id] = (employee_count, industry)
         return choices, missing
 
-    def changed_rows(self, ids):
-        """Rows among `ids` (pending when last shown) that are final now, with their domains."""
+    def poll_rows(self, ids):
+        """Split rows among `ids` (pending when last shown) into final ones and still pending."""
         if not ids:
-            return []
-        query = ITGlueOrganization.select().where(
-            ITGlueOrganization.integration == self.integration,
-            ITGlueOrganization.id.in_(ids),
-            ITGlueOrganization.status != PENDING,
+            return [], []
+        rows = list(
+            ITGlueOrganization.select().where(
+                ITGlueOrganization.integration == self.integration,
+                ITGlueOrganization.id.in_(ids),
+            )
         )
-        return prefetch(query, ITGlueDomain.select().order_by(ITGlueDomain.id))
+        final = [row for row in rows if row.status != PENDING]
+        if final:
+            final = prefetch(
+                ITGlueOrganization.select().where(
+                    ITGlueOrganization.id.in_([row.id for row in final])
+                ),
+                ITGlueDomain.select().order_by(ITGlueDomain.id),
+            )
+        return list(final), [row.id for row in rows if row.status == PENDING]
 
     @cached_property
     def pending(self):
