@@ -9,7 +9,9 @@ from flask import (
     flash,
     g,
     get_flashed_messages,
+    make_response,
     redirect,
+    render_template,
     request,
     url_for,
 )
@@ -20,7 +22,7 @@ from redis.exceptions import RedisError
 from webapp import queue
 from webapp.auth import partner_required
 from webapp.db import db, write_transaction
-from webapp.fragments import htmx, render, wants_fragment
+from webapp.fragments import htmx, wants_fragment
 from webapp.itglue import client
 from webapp.models import (
     EMPLOYEE_COUNTS,
@@ -73,13 +75,13 @@ def back(**args):
     return redirect(url_for(host_endpoint(), **args))
 
 
-def tile_context(*, host=None, args=None, **extra):
+def tile_context(*, args=None, **extra):
     """What every state of the tile needs, for the signed-in user and the request's table view."""
     integration = current_integration()
     context = {
         "user": g.user,
         "integration": integration,
-        "host": host or (request.endpoint if request.endpoint in HOST_PAGES else host_endpoint()),
+        "host": request.endpoint if request.endpoint in HOST_PAGES else host_endpoint(),
         "regions": REGIONS,
         "employee_counts": EMPLOYEE_COUNTS,
         "industries": INDUSTRIES,
@@ -105,14 +107,12 @@ def tile_context(*, host=None, args=None, **extra):
 def render_tile(block="itglue_tile", status=200, **extra):
     """The host page with the tile, or one block of the tile for htmx."""
     context = tile_context(**extra)
-    if wants_fragment():
-        body = render_block(TILE, block, **context)
-        if block != "itglue_tile" or context["toasts"]:
-            body += render_block(TILE, "itglue_toasts", oob=True, **context)
-        response = current_app.make_response((body, status))
-        response.vary.add("HX-Request")
-        return response
-    return render(HOST_PAGES[context["host"]], block, status=status, **context)
+    if not wants_fragment():
+        return make_response(render_template(HOST_PAGES[context["host"]], **context), status)
+    body = render_block(TILE, block, **context)
+    if context["toasts"]:
+        body += render_block(TILE, "itglue_toasts", oob=True, **context)
+    return make_response(body, status)
 
 
 @bp.get("/tile")
@@ -314,9 +314,7 @@ def status():
     body += render_block(TILE, "itglue_changed_rows", **context)
     if changed:
         body += render_block(TILE, "itglue_counter", oob=True, **context)
-    response = current_app.make_response(body)
-    response.vary.add("HX-Request")
-    return response
+    return body
 
 
 @bp.get("/counter")
