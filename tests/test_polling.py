@@ -103,3 +103,19 @@ def test_repeated_swaps_keep_one_poller(admin_client, partner):
     for _ in range(5):
         text = poll(admin_client, rows[:1]).get_data(as_text=True)
         assert text.count('id="itglue-status"') == 1
+
+
+def test_final_rows_come_wrapped_for_out_of_band_swaps_with_the_summary(admin_client, partner):
+    _, rows = make_snapshot(partner, pending=(0,))
+    ITGlueOrganization.update(status="imported", status_changed_at=utcnow()).where(
+        ITGlueOrganization.id == rows[0].id
+    ).execute()
+    text = poll(admin_client, rows[:1]).get_data(as_text=True)
+    # A bare <tr> would be dropped by the HTML parser; htmx unwraps rows from a <template>.
+    assert (
+        text.index("<template>")
+        < text.index(f'id="itglue-row-{rows[0].id}"')
+        < text.index("</template>")
+    )
+    assert 'id="itglue-summary" hx-swap-oob="true"' in text and "1 imported" in text
+    assert 'id="itglue-counter" hx-swap-oob="true"' in text

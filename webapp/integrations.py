@@ -234,7 +234,10 @@ def update_rows():
     if error is None and not values:
         error = "Choose an Employee Count or an Industry to set on the selected organizations."
     if error:
-        return render_tile("itglue_table", status=422, args=request.form, table_error=error)
+        return render_tile(
+            "itglue_table", status=422, args=request.form, submitted=request.form,
+            table_error=error,
+        )  # fmt: skip
     with db.atomic():
         ITGlueOrganization.update(**values).where(
             ITGlueOrganization.integration == integration,
@@ -260,8 +263,9 @@ def create_import():
             )
     if error:
         return render_tile(
-            "itglue_table", status=422, args=request.form, table_error=error, missing=missing
-        )
+            "itglue_table", status=422, args=request.form, submitted=request.form,
+            table_error=error, missing=missing,
+        )  # fmt: skip
     started = start_import(integration, rows, choices)
     flash(IMPORT_STARTED if started else "Those organizations are already being imported.")
     return _back_to_table()
@@ -280,8 +284,8 @@ def retry(row_id):
     choices, missing = table.choices_for([row], request.form)
     if missing:
         return render_tile(
-            "itglue_table", status=422, args=request.form, missing=missing,
-            table_error="Employee Count and Industry are required.",
+            "itglue_table", status=422, args=request.form, submitted=request.form,
+            missing=missing, table_error="Employee Count and Industry are required.",
         )  # fmt: skip
     started = start_import(integration, [row], choices)
     flash(IMPORT_STARTED if started else "That organization is already being imported.")
@@ -313,7 +317,9 @@ def status():
     body = render_block(TILE, "itglue_status", **context)
     body += render_block(TILE, "itglue_changed_rows", **context)
     if changed:
+        context |= {"integration": integration, "mappings": integration.links.count()}
         body += render_block(TILE, "itglue_counter", oob=True, **context)
+        body += render_block(TILE, "itglue_summary", oob=True, **context)
     return body
 
 
