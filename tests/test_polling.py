@@ -118,4 +118,4 @@ def test_final_rows_come_wrapped_for_out_of_band_swaps_with_the_summary(admin_cl
         < text.index("</template>")
     )
     assert 'id="itglue-summary" hx-swap-oob="true"' in text and "1 imported" in text
-    assert 'id="itglue-counter" hx-swap-oob="true"' in text
+    assert 'id="itglue-counter" class="counter" role="status" hx-swap-oob="true"' in text
