@@ -352,7 +352,7 @@ def delete():
         )
         integration.delete_instance(recursive=False)
     flash(
-        f"IT Glue integration deleted: removed {removed} mappings; "
+        f"IT Glue integration deleted: removed {removed} mapping{'' if removed == 1 else 's'}; "
         "the organizations and their domains stay."
     )
     return _after_change()
