@@ -234,10 +234,7 @@ def update_rows():
     if error is None and not values:
         error = "Choose an Employee Count or an Industry to set on the selected organizations."
     if error:
-        return render_tile(
-            "itglue_table", status=422, args=request.form, submitted=request.form,
-            table_error=error,
-        )  # fmt: skip
+        return _table_error(error)
     with db.atomic():
         ITGlueOrganization.update(**values).where(
             ITGlueOrganization.integration == integration,
@@ -262,10 +259,7 @@ def create_import():
                 f"{len(missing)} {'is' if len(missing) == 1 else 'are'} missing them."
             )
     if error:
-        return render_tile(
-            "itglue_table", status=422, args=request.form, submitted=request.form,
-            table_error=error, missing=missing,
-        )  # fmt: skip
+        return _table_error(error, missing)
     started = start_import(integration, rows, choices)
     flash(IMPORT_STARTED if started else "Those organizations are already being imported.")
     return _back_to_table()
@@ -283,10 +277,7 @@ def retry(row_id):
     table = Table(integration, g.partner, request.form)
     choices, missing = table.choices_for([row], request.form)
     if missing:
-        return render_tile(
-            "itglue_table", status=422, args=request.form, submitted=request.form,
-            missing=missing, table_error="Employee Count and Industry are required.",
-        )  # fmt: skip
+        return _table_error("Employee Count and Industry are required.", missing)
     started = start_import(integration, [row], choices)
     flash(IMPORT_STARTED if started else "That organization is already being imported.")
     return _back_to_table()
@@ -441,6 +432,14 @@ def _modal_error(modal):
         response.headers["HX-Retarget"] = "#itglue-modal"
         response.headers["HX-Reswap"] = "outerHTML"
     return response
+
+
+def _table_error(message, missing=None):
+    """The table again with what was submitted, the message and each row's missing fields."""
+    return render_tile(
+        "itglue_table", status=422, args=request.form, submitted=request.form,
+        table_error=message, missing=missing or {},
+    )  # fmt: skip
 
 
 def _after_change():
