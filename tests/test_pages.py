@@ -120,3 +120,21 @@ def test_htmx_errors_arrive_as_a_toast_not_in_place_of_the_page(admin_client):
     )
     page = admin_client.get("/organizations/424242")
     assert "Something needs attention" in page.get_data(as_text=True)
+
+
+def test_filter_results_leave_the_search_box_alone(admin_client, partner):
+    from webapp.models import Integration, ITGlueOrganization, utcnow
+
+    integration = Integration.create(partner=partner, region="us", encrypted_key="x", key_hint="abcd",
+                                     load_state="loaded", loaded_at=utcnow())  # fmt: skip
+    for name in ("Alpha", "Beta"):
+        ITGlueOrganization.create(integration=integration, itglue_id=name, name=name,
+                                  search_name=name.lower(), first_load=1, seen_load=1)  # fmt: skip
+    response = admin_client.get(
+        "/integrations/itglue/organizations?q=alp", headers={"HX-Request": "true"}
+    )
+    text = response.get_data(as_text=True)
+    # Only the results are swapped: the search box the user is typing in is not in the answer.
+    assert text.lstrip().startswith('<div id="itglue-results">')
+    assert 'id="itglue-q"' not in text
+    assert "Alpha" in text and "Beta" not in text

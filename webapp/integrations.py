@@ -127,7 +127,7 @@ def table():
     """The table alone for htmx (search, filters, sort, pages); the host page otherwise."""
     if not wants_fragment():
         return back(**{k: v for k, v in request.args.items() if k != "host"})
-    return render_tile("itglue_table")
+    return render_tile("itglue_results")
 
 
 @bp.get("/new")
