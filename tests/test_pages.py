@@ -138,3 +138,23 @@ def test_filter_results_leave_the_search_box_alone(admin_client, partner):
     assert text.lstrip().startswith('<div id="itglue-results">')
     assert 'id="itglue-q"' not in text
     assert "Alpha" in text and "Beta" not in text
+
+
+def test_search_by_a_pasted_url_finds_the_domain(admin_client, partner):
+    from webapp.models import Integration, ITGlueDomain, ITGlueOrganization, utcnow
+
+    integration = Integration.create(partner=partner, region="us", encrypted_key="x", key_hint="abcd",
+                                     load_state="loaded", loaded_at=utcnow())  # fmt: skip
+    for name in ("Alpha", "Beta"):
+        org = ITGlueOrganization.create(integration=integration, itglue_id=name, name=name,
+                                        search_name=name.lower(), first_load=1, seen_load=1)  # fmt: skip
+        ITGlueDomain.create(integration=integration, organization=org, itglue_id=f"d-{name}",
+                            raw_name=f"{name}.example", name=f"{name.lower()}.example",
+                            first_load=1, seen_load=1)  # fmt: skip
+    found = admin_client.get("/integrations/itglue/organizations?q=https://www.BETA.example/contact",
+                             headers={"HX-Request": "true"}).get_data(as_text=True)  # fmt: skip
+    assert "Beta" in found and "Alpha" not in found
+    nothing = admin_client.get(
+        "/integrations/itglue/organizations?q=%25", headers={"HX-Request": "true"}
+    )
+    assert "No IT Glue organization matches." in nothing.get_data(as_text=True)

@@ -69,6 +69,19 @@ def unlinked_match(partner, name):
     )
 
 
+def monitored_names(partner, names):
+    """Which of these domain names the partner monitors already, and for which organization."""
+    if not names:
+        return {}
+    query = (
+        MonitoredDomain.select(MonitoredDomain.name, Organization.id, Organization.name)
+        .join(Organization)
+        .where(MonitoredDomain.partner == partner, MonitoredDomain.name.in_(list(names)))
+        .tuples()
+    )
+    return {name: (org_id, org_name) for name, org_id, org_name in query}
+
+
 @dataclass
 class Plan:
     """What importing one row would do (the preview) or did (the outcome)."""
@@ -91,21 +104,19 @@ class Plan:
         return seen
 
 
-def plan_domains(partner, organization, itglue_domains, *, protected, support_email, available):
-    """Decide each domain's fate; `available` licenses are handed out in order."""
+def plan_domains(
+    partner, organization, itglue_domains, *, protected, support_email, available, monitored=None
+):
+    """Decide each domain's fate; `available` licenses are handed out in order.
+
+    `monitored` maps already monitored names to (organization id, name); when not given, the
+    names of these domains are looked up.
+    """
     plan = Plan(organization=organization)
     verdicts = [domains.classify(d.raw_name, protected=protected, support_email=support_email)
                 for d in itglue_domains]  # fmt: skip
-    names = {v.name for v in verdicts if v.name and not v.reason}
-    monitored = {}
-    if names:
-        query = (
-            MonitoredDomain.select(MonitoredDomain.name, Organization.id, Organization.name)
-            .join(Organization)
-            .where(MonitoredDomain.partner == partner, MonitoredDomain.name.in_(list(names)))
-            .tuples()
-        )
-        monitored = {name: (org_id, org_name) for name, org_id, org_name in query}
+    if monitored is None:
+        monitored = monitored_names(partner, {v.name for v in verdicts if v.name and not v.reason})
     decided = {}  # the same domain twice in one import is decided, and monitored, once
     for itglue_domain, verdict in zip(itglue_domains, verdicts, strict=True):
         reason = verdict.reason
