@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 # STALE; one that is still pending after GIVE_UP is closed as an error, so none waits forever.
 STALE = timedelta(minutes=2)
 GIVE_UP = timedelta(minutes=30)
+MAX_LOAD_REQUEUES = 3
+LOAD_GAVE_UP = (
+    "Loading from IT Glue stopped after repeated failures. Try Refresh from IT Glue; "
+    "if it fails again, contact support."
+)
 LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
@@ -73,10 +78,25 @@ def reconcile():
             requeued += enqueue_imports([row])
     for integration in Integration.select().where(Integration.load_state == "loading"):
         if not _alive(f"load-{integration.partner_id}-{integration.load_number}"):
-            from webapp.integrations import enqueue_load
-
-            enqueue_load(integration)
+            requeued += restart_load(integration)
     return {"requeued": requeued, "closed": closed}
+
+
+def restart_load(integration):
+    """Enqueue a load whose job vanished again, or give up after MAX_LOAD_REQUEUES tries."""
+    from webapp.integrations import enqueue_load
+
+    same_load = (Integration.id == integration.id) & (
+        Integration.load_number == integration.load_number
+    )
+    if integration.load_requeues >= MAX_LOAD_REQUEUES:
+        Integration.update(load_state="failed", load_phase=None, load_error=LOAD_GAVE_UP).where(
+            same_load, Integration.load_state == "loading"
+        ).execute()
+        return 0
+    Integration.update(load_requeues=Integration.load_requeues + 1).where(same_load).execute()
+    enqueue_load(integration)
+    return 1
 
 
 def _alive(job_id):

@@ -359,6 +359,7 @@ def start_load(integration):
             load_done=0,
             load_total=0,
             load_error=None,
+            load_requeues=0,
         ).where(Integration.id == integration.id).execute()
     enqueue_load(Integration.get_by_id(integration.id))
 

@@ -200,6 +200,8 @@ class Integration(BaseModel):
     # The load the current snapshot is compared with, to highlight what a refresh found new.
     baseline_load = IntegerField(default=0)
     loaded_load = IntegerField(default=0)
+    # How often the reconciler restarted this load after its job vanished; capped.
+    load_requeues = IntegerField(default=0)
 
     @property
     def region_name(self):
