@@ -35,3 +35,12 @@ def test_refresh_starts_the_count_again(app, admin_client, partner):
     assert admin_client.post("/integrations/itglue/refresh").status_code == 302
     stored = Integration.get()
     assert stored.load_number == 5 and stored.load_requeues == 0
+
+
+def test_reconciler_survives_an_unreachable_redis(app, database):
+    from redis import Redis
+
+    from webapp.queue import reconcile as reconcile_in_worker
+
+    nowhere = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    assert reconcile_in_worker(app, nowhere) is None  # logged, and the worker keeps running

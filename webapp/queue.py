@@ -3,6 +3,7 @@
 import logging
 import threading
 import time
+from contextlib import contextmanager
 
 from flask import current_app
 from redis import Redis
@@ -58,7 +59,7 @@ class AppWorkerMixin:
     app = None
 
     def perform_job(self, job, queue):
-        with self.app.app_context(), _connection():
+        with self.app.app_context(), _database_connection():
             return super().perform_job(job, queue)
 
     def run_maintenance_tasks(self):
@@ -70,25 +71,26 @@ def reconcile(app, connection):
     """Finish work a lost worker or a restarted Redis left behind, once a minute across workers."""
     from jobs.imports import reconcile as reconcile_rows
 
-    if not connection.set(RECONCILE_LOCK, "1", nx=True, ex=RECONCILE_EVERY - 5):
-        return None
     try:
-        with app.app_context(), _connection():
+        if not connection.set(RECONCILE_LOCK, "1", nx=True, ex=RECONCILE_EVERY - 5):
+            return None
+        with app.app_context(), _database_connection():
             return reconcile_rows()
     except Exception:
+        # A failing reconciler must never take the worker down with it.
         log.exception("reconciler failed; it runs again within a minute")
         return None
 
 
-class _connection:
-    def __enter__(self):
-        from webapp.db import db
+@contextmanager
+def _database_connection():
+    """A connection of this process (or forked work horse) for the length of the block."""
+    from webapp.db import db
 
-        db.connect(reuse_if_open=True)
-
-    def __exit__(self, *exc):
-        from webapp.db import db
-
+    db.connect(reuse_if_open=True)
+    try:
+        yield
+    finally:
         if not db.is_closed():
             db.close()
 
