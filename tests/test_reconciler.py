@@ -39,8 +39,12 @@ def test_refresh_starts_the_count_again(app, admin_client, partner):
 
 def test_reconciler_survives_an_unreachable_redis(app, database):
     from redis import Redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     from webapp.queue import reconcile as reconcile_in_worker
 
-    nowhere = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    nowhere = Redis(
+        host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
     assert reconcile_in_worker(app, nowhere) is None  # logged, and the worker keeps running
