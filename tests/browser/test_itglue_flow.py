@@ -3,6 +3,7 @@ watch the statuses change, retry, refresh and delete, as a partner admin sees th
 
 import copy
 import re
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -122,8 +123,14 @@ def jobs_held(app, database, partner):
             yield
 
 
-def is_modal(dialog):
-    return dialog.evaluate("d => d.open && d.matches(':modal')")
+def is_modal(dialog, timeout=5.0):
+    """Whether the dialog is (or, within `timeout`, becomes) a modal; app.js opens it on load."""
+    deadline = time.monotonic() + timeout
+    while not dialog.evaluate("d => d.open && d.matches(':modal')"):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def focus_is_inside(page, dialog):
