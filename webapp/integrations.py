@@ -141,24 +141,13 @@ def new():
 @bp.post("")
 @integration_admin_required
 def create():
-    region, api_key, errors = _key_form()
-    modal = {"kind": "new", "region": region, "errors": errors}
-    if not errors:
-        check = client.check_key(_base_urls(), region, api_key)
-        if not check.ok:
-            modal["errors"] = {"api_key": check.message}
+    region, api_key, modal = _checked_key("new")
     if modal["errors"]:
         return _modal_error(modal)
-    keyring = current_app.extensions["keyring"]
     try:
         with write_transaction():
             integration = Integration.create(
-                partner=g.partner,
-                region=region,
-                encrypted_key=keyring.encrypt(api_key, partner_id=g.partner.id),
-                key_hint=api_key[-4:],
-                created_by=g.user,
-                last_contact_at=utcnow(),
+                partner=g.partner, region=region, created_by=g.user, **_stored_key(api_key)
             )
     except IntegrityError:
         modal["errors"] = {"form": "This partner already has an IT Glue integration."}
@@ -180,22 +169,11 @@ def edit_key():
 @integration_admin_required
 def update_key():
     integration = current_integration() or abort(404)
-    region, api_key, errors = _key_form()
-    modal = {"kind": "key", "region": region, "errors": errors}
-    if not errors:
-        check = client.check_key(_base_urls(), region, api_key)
-        if not check.ok:
-            modal["errors"] = {"api_key": check.message}
+    region, api_key, modal = _checked_key("key")
     if modal["errors"]:
         return _modal_error(modal)
-    keyring = current_app.extensions["keyring"]
     Integration.update(
-        region=region,
-        encrypted_key=keyring.encrypt(api_key, partner_id=g.partner.id),
-        key_hint=api_key[-4:],
-        key_updated_at=utcnow(),
-        key_problem=None,
-        last_contact_at=utcnow(),
+        region=region, key_updated_at=utcnow(), key_problem=None, **_stored_key(api_key)
     ).where(Integration.id == integration.id).execute()
     start_load(Integration.get_by_id(integration.id))
     flash("API key replaced; loading from IT Glue again.")
@@ -407,6 +385,26 @@ def start_import(integration, rows, choices):
     if started:
         enqueue_imports(ITGlueOrganization.select().where(ITGlueOrganization.id.in_(started)))
     return len(started)
+
+
+def _checked_key(kind):
+    """The form's region and key, checked against IT Glue; errors land in the modal's state."""
+    region, api_key, errors = _key_form()
+    if not errors:
+        check = client.check_key(_base_urls(), region, api_key)
+        if not check.ok:
+            errors = {"api_key": check.message}
+    return region, api_key, {"kind": kind, "region": region, "errors": errors}
+
+
+def _stored_key(api_key):
+    """The columns that keep a checked key: ciphertext bound to the partner, and its hint."""
+    keyring = current_app.extensions["keyring"]
+    return {
+        "encrypted_key": keyring.encrypt(api_key, partner_id=g.partner.id),
+        "key_hint": api_key[-4:],
+        "last_contact_at": utcnow(),
+    }
 
 
 def _key_form():
