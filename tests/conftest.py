@@ -1,7 +1,6 @@
 """Fixtures: an app on SQLite + embedded queue by default, or on PostgreSQL + Redis when
 DATABASE_URL and REDIS_URL are set (as `make test` and `.ci/run` do for the second pass)."""
 
-import os
 import subprocess
 import sys
 import threading
@@ -9,7 +8,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from helpers import MASTER_KEY, SERVICE_DATABASE, SERVICE_REDIS, login, make_partner, make_user
+from helpers import (
+    MASTER_KEY,
+    SERVICE_DATABASE,
+    SERVICE_REDIS,
+    login,
+    make_partner,
+    make_user,
+    service_env,
+)
 from werkzeug.serving import make_server
 
 from webapp import create_app
@@ -133,15 +140,7 @@ def workers(app, sandbox):
     """Real `rq worker` processes when Redis is configured; the embedded worker otherwise."""
     processes = []
     if SERVICE_REDIS:
-        env = dict(
-            os.environ,
-            DATABASE_URL=SERVICE_DATABASE,
-            REDIS_URL=SERVICE_REDIS,
-            ENCRYPTION_KEY=MASTER_KEY,
-            SECRET_KEY="test-secret",
-            SUPPORT_EMAIL="support@example.test",
-            **{f"ITGLUE_URL_{region.upper()}": url for region, url in sandbox.urls.items()},
-        )
+        env = service_env(sandbox)
         for _ in range(2):
             processes.append(
                 subprocess.Popen(

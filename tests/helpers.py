@@ -40,3 +40,16 @@ def wait_for(predicate, timeout=30, interval=0.1):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+def service_env(sandbox):
+    """The environment of a separate web or worker process in the service-backed pass."""
+    return dict(
+        os.environ,
+        DATABASE_URL=SERVICE_DATABASE,
+        REDIS_URL=SERVICE_REDIS,
+        ENCRYPTION_KEY=MASTER_KEY,
+        SECRET_KEY="test-secret",
+        SUPPORT_EMAIL="support@example.test",
+        **{f"ITGLUE_URL_{region.upper()}": url for region, url in sandbox.urls.items()},
+    )

@@ -1,6 +1,5 @@
 """The production shape: gunicorn with several web workers, PostgreSQL, Redis, rq workers."""
 
-import os
 import re
 import socket
 import subprocess
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import MASTER_KEY, SERVICE_DATABASE, SERVICE_REDIS, wait_for
+from helpers import SERVICE_DATABASE, SERVICE_REDIS, service_env, wait_for
 
 from webapp.models import Integration, ITGlueOrganization, MonitoredDomain
 
@@ -29,14 +28,7 @@ def free_port():
 @pytest.fixture
 def gunicorn(app, sandbox, workers):
     port = free_port()
-    env = dict(
-        os.environ,
-        DATABASE_URL=SERVICE_DATABASE,
-        REDIS_URL=SERVICE_REDIS,
-        ENCRYPTION_KEY=MASTER_KEY,
-        SECRET_KEY="deployment-secret",
-        **{f"ITGLUE_URL_{r.upper()}": u for r, u in sandbox.urls.items()},
-    )
+    env = service_env(sandbox)
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-w", "3", "-b", f"127.0.0.1:{port}",
          "wsgi:app"],
